@@ -1,0 +1,1 @@
+"""Test helpers: private Redis and databases, worker subprocesses, local HTTP servers."""
