@@ -12,7 +12,9 @@ from consultantos.errors import InvalidArguments, NotFound
 from consultantos.monitoring.schemas import MonitorCreate, MonitorUpdate, validate_selector
 
 
-def create_monitor(*, session: Session, spec: MonitorCreate, now: datetime | None = None) -> Monitor:
+def create_monitor(
+    *, session: Session, spec: MonitorCreate, now: datetime | None = None
+) -> Monitor:
     """Store a new monitor; its first check is due at once."""
     monitor = Monitor(
         user_id=spec.user_id,

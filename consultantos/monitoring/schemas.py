@@ -71,8 +71,6 @@ class MonitorUpdate(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     url: AnyHttpUrl | None = None
     selector: str | None = Field(default=None, max_length=1000)
-    check_interval_seconds: int | None = Field(
-        default=None, ge=MIN_INTERVAL_SECONDS, le=30 * 86400
-    )
+    check_interval_seconds: int | None = Field(default=None, ge=MIN_INTERVAL_SECONDS, le=30 * 86400)
     change_threshold_pct: float | None = Field(default=None, ge=0, le=10_000)
     status: MonitorStatus | None = None
