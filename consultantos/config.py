@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     """Deliveries of one task attempt that never finished (its worker died) before it is
     dead-lettered as a poison message."""
 
-    visibility_timeout: int = Field(default=4 * 3600, ge=10)
+    visibility_timeout: int = Field(default=4 * 3600, ge=1)
     """Seconds before Redis redelivers an unacknowledged task. Must exceed every countdown,
     ETA and retry backoff the system uses, or delayed tasks run twice."""
     result_expires: int = Field(default=7 * 24 * 3600, ge=60)
@@ -95,7 +95,9 @@ class Settings(BaseSettings):
             try:
                 return [int(part) for part in value.replace(" ", "").split(",") if part]
             except ValueError as exc:
-                raise ValueError("RETRY_BACKOFF must be comma-separated seconds, e.g. 60,300,900") from exc
+                raise ValueError(
+                    "RETRY_BACKOFF must be comma-separated seconds, e.g. 60,300,900"
+                ) from exc
         return value
 
     @field_validator("retry_backoff")

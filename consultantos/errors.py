@@ -22,6 +22,18 @@ from __future__ import annotations
 class ConsultantOSError(Exception):
     """Base of every error this project raises on purpose."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle with attributes and without calling __init__: Celery pickles exceptions to
+        hand them between processes, and falls back to a base class when that fails."""
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[ConsultantOSError], args: tuple[object, ...], state: dict) -> Exception:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(state)
+    return exc
+
 
 class TransientError(ConsultantOSError):
     """Worth retrying later: the cause is expected to go away."""

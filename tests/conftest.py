@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -13,23 +17,53 @@ from consultantos import db
 from consultantos.config import get_settings
 from consultantos.db.migrate import upgrade
 from consultantos.db.models import Base
-from tests.helpers.services import postgres_available, private_postgres, private_redis
+from tests.helpers.services import (
+    CLAIM_KEY,
+    postgres_available,
+    private_postgres,
+    private_redis,
+)
+
+_session = ExitStack()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module imports the Celery app, point REDIS_URL and DATA_DIR at private
+    places, so nothing a test does can reach data it did not create."""
+    scratch = Path(tempfile.mkdtemp(prefix="consultantos-tests-"))
+    _session.callback(shutil.rmtree, scratch, ignore_errors=True)
+    os.environ["REDIS_URL"] = _session.enter_context(private_redis(scratch / "redis"))
+    os.environ["DATA_DIR"] = str(scratch / "data")
+    os.environ.pop("DATABASE_URL", None)
+    get_settings.cache_clear()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _session.close()
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with private_redis(tmp_path_factory.mktemp("redis")) as url:
-        yield url
+def redis_url() -> str:
+    return os.environ["REDIS_URL"]
 
 
 @pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     """A client of the private Redis database, emptied before and after each test."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    client.flushdb()
+    _empty_but_claimed(client)
     yield client
-    client.flushdb()
+    _empty_but_claimed(client)
     client.close()
+
+
+def _empty_but_claimed(client: redis.Redis) -> None:
+    """Flush our database and keep the claim on it in one transaction, so a concurrent test
+    session never sees it empty and takes it."""
+    with client.pipeline(transaction=True) as pipe:
+        pipe.flushdb()
+        pipe.set(CLAIM_KEY, os.getpid())
+        pipe.execute()
 
 
 def _backends() -> list[str]:
@@ -37,7 +71,9 @@ def _backends() -> list[str]:
 
 
 @pytest.fixture(scope="session", params=_backends())
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated database of each available backend, for the whole session."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "consultantos.db"
@@ -52,7 +88,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture
-def settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, redis_url: str) -> pytest.MonkeyPatch:
+def settings_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, redis_url: str
+) -> pytest.MonkeyPatch:
     """Point settings at the private Redis and a temporary data dir; cleared after the test."""
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))

@@ -76,9 +76,9 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
-def dispose_engines() -> None:
-    """Close and forget every engine (after a fork, or when tests switch databases)."""
+def dispose_engines(*, close: bool = True) -> None:
+    """Forget every engine. After a fork pass close=False: the parent still owns the sockets."""
     with _lock:
         for maker in _makers.values():
-            maker.kw["bind"].dispose()
+            maker.kw["bind"].dispose(close=close)
         _makers.clear()

@@ -1,0 +1,1 @@
+"""Alerts: what was found worth telling, and its delivery."""
