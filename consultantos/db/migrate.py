@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from consultantos.db import database_url
 
@@ -27,7 +31,6 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
 def current_revision(url: str | None = None) -> str | None:
     """The revision the database is at, or None before the first migration."""
-    from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine
 
     engine = create_engine(url or database_url())
@@ -36,3 +39,19 @@ def current_revision(url: str | None = None) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest migration shipped with this code."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def ensure_schema_current(connection: Connection) -> None:
+    """Raise RuntimeError when the database is not migrated to this code's head revision."""
+    current = MigrationContext.configure(connection).get_current_revision()
+    if current != head_revision():
+        raise RuntimeError(
+            f"database schema is at {current or 'nothing'}, this code needs {head_revision()}: "
+            "run `consultantos db upgrade`"
+        )
