@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
@@ -19,7 +19,9 @@ LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 class Settings(BaseSettings):
     """Environment variables of ConsultantOS Jobs (names are the upper-case field names)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, use_attribute_docstrings=True
+    )
 
     redis_url: str = "redis://localhost:6379/0"
     """Broker and result backend. `consultantos up` starts an embedded server when unset."""
@@ -88,6 +90,29 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     """Base URL used in links sent to users (alert links)."""
 
+    smtp_host: str = "localhost"
+    """SMTP server that sends alert emails."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    """Port of the SMTP server (587 is usual for STARTTLS, 465 for SSL, 25 for plain)."""
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    """`starttls` (upgrade a plain connection), `ssl` (TLS from the first byte) or `none`
+    (plain text: a local relay only)."""
+    smtp_username: str | None = None
+    """SMTP login; unset means no authentication."""
+    smtp_password: SecretStr | None = None
+    """SMTP password, used with SMTP_USERNAME."""
+    smtp_from: str = "ConsultantOS Alerts <alerts@localhost>"
+    """From: of alert emails."""
+    smtp_ca_file: Path | None = None
+    """A PEM file of CA certificates to trust for the SMTP server (a private relay's CA);
+    unset means the system's trusted CAs."""
+    alert_cooldown_seconds: int = Field(default=300, ge=0)
+    """Alerts of one monitor and kind within this window go to each channel as one message:
+    the first at once, later ones together when the window ends. 0 sends each at once."""
+    alert_send_timeout: float = Field(default=10.0, gt=0)
+    """Seconds to connect to, and then to wait for, an SMTP server, Slack or a webhook
+    endpoint in one delivery attempt; a timeout is retried."""
+
     @field_validator("retry_backoff", mode="before")
     @classmethod
     def _split_backoff(cls, value: object) -> object:
@@ -117,6 +142,16 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _visibility_covers_cooldown(self) -> Settings:
+        if self.alert_cooldown_seconds > self.max_eta_seconds:
+            raise ValueError(
+                f"ALERT_COOLDOWN_SECONDS ({self.alert_cooldown_seconds}s) must be at most 90% "
+                f"of VISIBILITY_TIMEOUT ({self.visibility_timeout}s): a grouped alert waits "
+                "that long in the broker, and would otherwise be delivered twice"
+            )
+        return self
+
     @property
     def longest_retry_delay(self) -> float:
         """The longest countdown a retry can get."""
@@ -143,3 +178,20 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, built on first use."""
     return Settings()
+
+
+def settings_table() -> str:
+    """The README's settings table, made from the field docstrings above."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, list):
+            default = ",".join(str(item) for item in default)
+        shown = "(unset)" if default is None else f"`{default}`"
+        meaning = " ".join((field.description or "").split())
+        rows.append(f"| `{name.upper()}` | {shown} | {meaning} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -155,15 +155,7 @@ class DeadLetterQueues:
     def requeue_dead_letter_task(self, name: str, task_id: str) -> str:
         """Send one entry back to its original queue with its priority; returns its task id."""
         dead = self.resolve(name)
-        raw = self._find(dead, task_id)
-        claim = f"consultantos:dlq-requeue:{dead}:{task_id}"
-        if not self.client.set(claim, "1", nx=True, ex=CLAIM_SECONDS):
-            raise RequeueConflict(f"task {task_id} is already being requeued")
-        try:
-            self._publish(DeadLetterEntry.from_json(raw))
-            self.client.lrem(dead, 1, raw)
-        finally:
-            self.client.delete(claim)
+        self._requeue(dead, self._find(dead, task_id))
         return task_id
 
     def requeue_dead_letter_queue(self, name: str) -> list[str]:
@@ -171,12 +163,26 @@ class DeadLetterQueues:
         dead = self.resolve(name)
         requeued = []
         for raw in reversed(self.client.lrange(dead, 0, -1)):
-            task_id = DeadLetterEntry.from_json(raw).task_id
             try:
-                requeued.append(self.requeue_dead_letter_task(dead, task_id))
-            except (NotFound, RequeueConflict):
+                requeued.append(self._requeue(dead, raw))
+            except (RequeueConflict, NotFound):
                 continue  # requeued or purged by someone else meanwhile
         return requeued
+
+    def _requeue(self, dead: str, raw: str) -> str:
+        """Publish first, remove second, under a claim so two requeues never both publish."""
+        entry = DeadLetterEntry.from_json(raw)
+        claim = f"consultantos:dlq-requeue:{dead}:{entry.task_id}"
+        if not self.client.set(claim, "1", nx=True, ex=CLAIM_SECONDS):
+            raise RequeueConflict(f"task {entry.task_id} is already being requeued")
+        try:
+            if self.client.lpos(dead, raw) is None:  # requeued or purged since we read it
+                raise NotFound(f"task {entry.task_id!r} is no longer in {dead}")
+            self._publish(entry)
+            self.client.lrem(dead, 1, raw)
+        finally:
+            self.client.delete(claim)
+        return entry.task_id
 
     def purge_dead_letter_queue(self, name: str) -> int:
         """Delete every entry; returns how many there were."""
