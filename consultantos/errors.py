@@ -10,6 +10,7 @@
         ├── SourceRejected        a source answered 4xx (other than 429)
         ├── SourceContentError    the answer cannot be used: not HTML/JSON/feed, over the size
         │                         cap, a selector or JSON path that matches nothing
+        ├── DeliveryMisconfigured our delivery settings do not work with the peer (SMTP TLS)
         └── PoisonMessage         a task whose worker died under it too many times
 
 Domain code raises these; library errors are wrapped at the boundary with `raise ... from exc`.
@@ -73,7 +74,7 @@ class NotFound(PermanentError):
 class SourceRejected(PermanentError):
     """A source or endpoint refused the request for good (HTTP 4xx other than 429)."""
 
-    def __init__(self, message: str, *, status_code: int, excerpt: str = "") -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, excerpt: str = "") -> None:
         super().__init__(message)
         self.status_code = status_code
         self.excerpt = excerpt
@@ -81,6 +82,11 @@ class SourceRejected(PermanentError):
 
 class SourceContentError(PermanentError):
     """The source answered, but with content we cannot extract anything from."""
+
+
+class DeliveryMisconfigured(PermanentError):
+    """Alert delivery cannot work with our settings: e.g. the SMTP server offers no STARTTLS,
+    or its TLS certificate is not trusted. Retrying cannot help until the settings change."""
 
 
 class PoisonMessage(PermanentError):

@@ -24,3 +24,15 @@ def test_errors_pickle_with_their_attributes(exc: errors.ConsultantOSError) -> N
     copy = pickle.loads(pickle.dumps(exc))
     assert type(copy) is type(exc) and copy.args == exc.args and vars(copy) == vars(exc)
     assert is_transient(copy) == isinstance(exc, errors.TransientError)
+
+
+@pytest.mark.parametrize(
+    "cls", [errors.SourceRejected, errors.SourceUnavailable, errors.TransientError, errors.NotFound]
+)
+def test_errors_rebuild_from_the_json_result_backend(cls: type[Exception]) -> None:
+    """AsyncResult.result rebuilds a stored failure as cls(*args): it must not need keywords."""
+    from consultantos.jobs.celery_app import app
+
+    stored = {"exc_type": cls.__name__, "exc_module": cls.__module__, "exc_message": ["why"]}
+    rebuilt = app.backend.exception_to_python(stored)
+    assert type(rebuilt) is cls and str(rebuilt) == "why"
