@@ -61,6 +61,26 @@ class Settings(BaseSettings):
     """Seconds task results are kept in Redis."""
     dead_letter_retention_days: int = Field(default=30, ge=1)
     """Days dead-letter entries are kept before cleanup trims them."""
+    retention_days: int = Field(default=90, ge=1)
+    """Days snapshots, alerts and alert deliveries are kept (cleanup_old_data_task's default);
+    daily rollups are kept for ever, and so is the latest snapshot of an active monitor."""
+    cleanup_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    """Rows cleanup deletes per transaction: small batches keep each lock short."""
+    aggregation_catchup_days: int = Field(default=7, ge=1, le=366)
+    """aggregate_snapshots_task without a day rolls up this many days before today, so days
+    missed while Beat or the workers were down are caught up (an existing rollup is replaced
+    only by one built from at least as many checks)."""
+    anomaly_min_snapshots: int = Field(default=30, ge=10)
+    """Successful snapshots (in the training window) a monitor needs for an anomaly model;
+    with fewer it keeps the threshold rule only."""
+    anomaly_training_days: int = Field(default=28, ge=1, le=366)
+    """Days of history train_anomaly_model_task learns from."""
+    anomaly_threshold: float = Field(default=5.0, gt=0)
+    """Robust z-score (distance from the expected value in scaled MADs) above which a metric
+    is anomalous; the alert's expected range is the expected value ± this many scales."""
+    anomaly_min_bucket_points: int = Field(default=5, ge=1)
+    """Points an hour-of-day or day-of-week bucket needs to get its own seasonal effect;
+    sparser buckets fall back to the coarser (non-seasonal) expectation."""
 
     fetch_connect_timeout: float = Field(default=5.0, gt=0)
     """Seconds to connect to a monitored source."""
@@ -108,7 +128,8 @@ class Settings(BaseSettings):
     unset means the system's trusted CAs."""
     alert_cooldown_seconds: int = Field(default=300, ge=0)
     """Alerts of one monitor and kind within this window go to each channel as one message:
-    the first at once, later ones together when the window ends. 0 sends each at once."""
+    the first at once, later ones together when the window ends. 0 sends each at once.
+    Capped at 90% of VISIBILITY_TIMEOUT (a grouped message waits that long in the broker)."""
     alert_send_timeout: float = Field(default=10.0, gt=0)
     """Seconds to connect to, and then to wait for, an SMTP server, Slack or a webhook
     endpoint in one delivery attempt; a timeout is retried."""
@@ -142,15 +163,10 @@ class Settings(BaseSettings):
             )
         return self
 
-    @model_validator(mode="after")
-    def _visibility_covers_cooldown(self) -> Settings:
-        if self.alert_cooldown_seconds > self.max_eta_seconds:
-            raise ValueError(
-                f"ALERT_COOLDOWN_SECONDS ({self.alert_cooldown_seconds}s) must be at most 90% "
-                f"of VISIBILITY_TIMEOUT ({self.visibility_timeout}s): a grouped alert waits "
-                "that long in the broker, and would otherwise be delivered twice"
-            )
-        return self
+    @property
+    def alert_group_window(self) -> int:
+        """ALERT_COOLDOWN_SECONDS, capped to what the broker can hold a delayed task for."""
+        return min(self.alert_cooldown_seconds, self.max_eta_seconds)
 
     @property
     def longest_retry_delay(self) -> float:

@@ -13,6 +13,7 @@ import pytest
 import redis
 from sqlalchemy import delete
 
+import consultantos.db.analysis_models  # noqa: F401  (its tables are emptied after each test)
 from consultantos import db
 from consultantos.config import get_settings
 from consultantos.db.migrate import upgrade

@@ -37,7 +37,7 @@ def test_building_the_app_needs_no_service(monkeypatch: pytest.MonkeyPatch) -> N
         assert client.get("/docs").status_code == 200
         schema = client.get("/openapi.json").json()
     operations = [op for path in schema["paths"].values() for op in path.values()]
-    assert len(operations) == 18
+    assert len(operations) == 29
     for operation in operations:
         assert operation["summary"] and operation["description"], operation["operationId"]
         success = next(code for code in operation["responses"] if code.startswith("2"))

@@ -93,6 +93,61 @@ CASES: dict[str, Case] = {
     "check: unknown monitor": Case(
         "POST", "/monitors/mon_missing/check", {"json": {"user_id": "u"}}
     ),
+    # /monitors/{id}/channels and /users/{id}/channels
+    "channels: unknown monitor": Case("GET", "/monitors/mon_missing/channels"),
+    "channels: bad monitor id": Case("GET", "/monitors/bad%20id/channels"),
+    "set channels: no body": Case("PUT", "/monitors/{monitor}/channels"),
+    "set channels: malformed JSON": Case("PUT", "/monitors/{monitor}/channels", raw("{chan")),
+    "set channels: a bare list": Case("PUT", "/monitors/{monitor}/channels", {"json": []}),
+    "set channels: bad email": Case(
+        "PUT", "/monitors/{monitor}/channels", {"json": {"channels": [{"kind": "email"}]}}
+    ),
+    "set channels: bad url": Case(
+        "PUT",
+        "/monitors/{monitor}/channels",
+        {"json": {"channels": [{"kind": "slack", "url": "javascript:alert(1)"}]}},
+    ),
+    "set channels: bad secret": Case(
+        "PUT",
+        "/monitors/{monitor}/channels",
+        {"json": {"channels": [{"kind": "webhook", "url": "http://x/", "secret": "s"}]}},
+    ),
+    "set channels: unknown kind": Case(
+        "PUT", "/monitors/{monitor}/channels", {"json": {"channels": [{"kind": "pager"}]}}
+    ),
+    "set channels: NUL": Case(
+        "PUT",
+        "/monitors/{monitor}/channels",
+        {"json": {"channels": [{"kind": "email", "address": "a\x00@b.example"}]}},
+    ),
+    "set channels: too many": Case(
+        "PUT",
+        "/monitors/{monitor}/channels",
+        {"json": {"channels": [{"kind": "email", "address": f"{n}@b.example"} for n in range(99)]}},
+    ),
+    "set channels: unknown monitor": Case(
+        "PUT", "/monitors/mon_missing/channels", {"json": {"channels": []}}
+    ),
+    "user channels: NUL id": Case("GET", "/users/a%00b/channels"),
+    "user channels: id too long": Case("GET", "/users/" + "u" * 200 + "/channels"),
+    "set user channels: garbage": Case("PUT", "/users/user-1/channels", raw("[[[")),
+    "set user channels: duplicate": Case(
+        "PUT",
+        "/users/user-1/channels",
+        {"json": {"channels": [{"kind": "email", "address": "a@b.example"}] * 2}},
+    ),
+    # /alerts
+    "alerts: zero limit": Case("GET", "/alerts", {"params": {"limit": 0}}),
+    "alerts: bad since": Case("GET", "/alerts", {"params": {"since": "yesterday"}}),
+    "alerts: naive since": Case("GET", "/alerts", {"params": {"since": "2025-01-01T00:00:00"}}),
+    "alerts: bad status": Case("GET", "/alerts", {"params": {"status": "lost"}}),
+    "alerts: bad monitor id": Case("GET", "/alerts", {"params": {"monitor_id": "a b"}}),
+    "alerts: NUL company": Case("GET", "/alerts", {"params": {"company": "\x00"}}),
+    "alert: unknown id": Case("GET", "/alerts/alr_missing"),
+    "alert: bad id": Case("GET", "/alerts/bad%20id"),
+    "resend: unknown alert": Case("POST", "/alerts/alr_missing/resend"),
+    "resend: bad channel id": Case("POST", "/alerts/alr_missing/resend?channel_id=a%20b"),
+    "resend: bad alert id": Case("POST", "/alerts/%27x/resend"),
     # /tasks
     "task: id with spaces": Case("GET", "/tasks/not%20an%20id"),
     "task: id too long": Case("GET", "/tasks/" + "t" * 200),
@@ -117,6 +172,45 @@ CASES: dict[str, Case] = {
     "dlq purge: no confirm": Case("DELETE", "/dead-letter/normal"),
     "dlq purge: bad confirm": Case("DELETE", "/dead-letter/normal?confirm=perhaps"),
     "dlq purge: unknown queue": Case("DELETE", "/dead-letter/nowhere?confirm=true"),
+    # /analyses
+    "analysis: no body": Case("POST", "/analyses"),
+    "analysis: malformed JSON": Case("POST", "/analyses", raw('{"company": "Acme",')),
+    "analysis: a list": Case("POST", "/analyses", {"json": ["Acme"]}),
+    "analysis: missing dates": Case("POST", "/analyses", {"json": {"company": "Acme"}}),
+    "analysis: bad date": Case(
+        "POST", "/analyses", {"json": {"company": "Acme", "start": "soon", "end": "later"}}
+    ),
+    "analysis: unknown field": Case(
+        "POST",
+        "/analyses",
+        {"json": {"company": "Acme", "start": "2025-01-01", "end": "2025-01-02", "x": 1}},
+    ),
+    "analysis: NUL company": Case(
+        "POST",
+        "/analyses",
+        {"json": {"company": "\x00", "start": "2025-01-01", "end": "2025-01-02"}},
+    ),
+    "analysis: unknown company": Case(
+        "POST",
+        "/analyses",
+        {"json": {"company": "Nobody", "start": "2025-01-01", "end": "2025-01-02"}},
+    ),
+    "analysis: empty period": Case(
+        "POST",
+        "/analyses",
+        {"json": {"company": "Acme", "start": "2025-01-02", "end": "2025-01-01"}},
+    ),
+    "analysis: future period": Case(
+        "POST",
+        "/analyses",
+        {"json": {"company": "Acme", "start": "2025-01-01", "end": "2999-01-01"}},
+    ),
+    "analysis: unknown id": Case("GET", "/analyses/nope"),
+    "analysis: bad id": Case("GET", "/analyses/bad%20id"),
+    "report: unknown id": Case("GET", "/analyses/nope/report"),
+    "report: id too long": Case("GET", "/analyses/" + "a" * 200 + "/report"),
+    "report html: unknown id": Case("GET", "/analyses/nope/report.html"),
+    "report html: bad id": Case("GET", "/analyses/'%3B/report.html"),
     # no such route or method
     "unknown route": Case("GET", "/nothing/here"),
     "wrong method": Case("DELETE", "/monitors"),

@@ -125,7 +125,8 @@ def test_bad_input_ends_in_dead_letter_queue_with_reason_and_worker_keeps_runnin
             "no_selector_match": add_monitor(source.url("/page"), selector=".nothing-here"),
         }
         unreachable = add_monitor(f"http://127.0.0.1:{free_port()}/down")
-        env = worker_env(FETCH_MAX_BYTES="100000")
+        # Lift the 10/min rate limit: this test is about reasons, not pacing.
+        env = worker_env(FETCH_MAX_BYTES="100000", RATE_LIMIT_CHECK_MONITOR="600/m")
 
         with celery_worker(tmp_path, env=env, concurrency=2) as worker:
             sent = {name: check_monitor_task.delay(mid).id for name, mid in cases.items()}

@@ -7,12 +7,21 @@ store (SQLite can, so without it the same request would succeed or fail by backe
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from consultantos.db.models import AlertKind, AlertStatus, MonitorStatus, SourceType
+from consultantos.analysis.request import AnalysisRequest
+from consultantos.db.analysis_models import AnalysisStatus
+from consultantos.db.models import (
+    AlertKind,
+    AlertStatus,
+    ChannelKind,
+    MessageStatus,
+    MonitorStatus,
+    SourceType,
+)
 from consultantos.monitoring.schemas import MonitorCreate, MonitorUpdate
 
 
@@ -199,3 +208,109 @@ class HealthOut(BaseModel):
     redis: str
     database: str
     detail: str | None = None
+
+
+class ChannelOut(BaseModel):
+    """A channel alerts go to. `secret` (webhooks) is what receivers verify signatures with."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    user_id: str
+    monitor_id: str | None = Field(description="None for one of the user's default channels.")
+    kind: ChannelKind
+    target: str = Field(description="The email address, or the Slack / webhook URL.")
+    secret: str | None = Field(description="Webhooks: the `whsec_…` signing secret.")
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class MonitorChannelsOut(BaseModel):
+    """A monitor's own channels; with none, its alerts go to the user's default channels."""
+
+    monitor_id: str
+    user_id: str
+    uses_user_defaults: bool
+    channels: list[ChannelOut]
+
+
+class UserChannelsOut(BaseModel):
+    """A user's default channels, for monitors without channels of their own."""
+
+    user_id: str
+    channels: list[ChannelOut]
+
+
+class DeliveryOut(BaseModel):
+    """An alert's delivery to one channel: the state of the message that carries it."""
+
+    channel_id: str | None = Field(description="None once the channel was removed.")
+    channel_kind: ChannelKind
+    target: str
+    message_id: str = Field(description="Also the `webhook-id` of webhook deliveries.")
+    status: MessageStatus
+    attempts: int
+    status_code: int | None = Field(description="HTTP status or SMTP reply of the last attempt.")
+    response_excerpt: str | None
+    error: str | None
+    not_before: datetime = Field(description="When it was due (grouped alerts wait).")
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+
+class AlertDeliveriesOut(AlertOut):
+    """An alert with its delivery state per channel."""
+
+    deliveries: list[DeliveryOut]
+
+
+class ResendOut(BaseModel):
+    """Messages queued by a re-send; channels with a message being sent are left to it."""
+
+    alert_id: str
+    queued: list[str] = Field(description="Ids of the send tasks queued.")
+    message_ids: list[str]
+    in_flight: list[str] = Field(description="Channel ids already being sent to.")
+
+
+class AnalysisRequestBody(AnalysisRequest, NoNulText):
+    """A competitive analysis to run: one company over whole UTC days, both inclusive."""
+
+    user_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Analyse only this user's monitors (and peers); all monitors when absent.",
+    )
+
+
+class AnalysisQueued(BaseModel):
+    """An analysis accepted and queued; poll `status_url`, then fetch the report."""
+
+    analysis_id: str = Field(description="Also the id of its run_analysis_task.")
+    task_id: str
+    queue: str
+    status_url: str
+    report_url: str
+    report_html_url: str
+
+
+class AnalysisOut(BaseModel):
+    """Where an analysis stands. `done` has a report; `failed` says why in `error`."""
+
+    analysis_id: str
+    company: str
+    user_id: str | None
+    period_start: date
+    period_end: date
+    status: AnalysisStatus
+    task_state: str | None = Field(
+        default=None, description="The task's Celery state while it is not done."
+    )
+    error: str | None = None
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    report_url: str | None = None
+    report_html_url: str | None = None

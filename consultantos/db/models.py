@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -156,3 +157,113 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     __table_args__ = (UniqueConstraint("monitor_id", "dedupe_key", name="uq_alerts_dedupe"),)
+
+
+class ChannelKind(enum.StrEnum):
+    EMAIL = "email"
+    SLACK = "slack"
+    WEBHOOK = "webhook"
+
+
+class MessageStatus(enum.StrEnum):
+    OPEN = "open"
+    """Waiting to be sent; alerts of its group may still join it."""
+    SENDING = "sending"
+    """Claimed by a send task (`claimed_by`); closed to new alerts."""
+    RETRYING = "retrying"
+    """An attempt failed transiently; its send task retries it later."""
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    """Failed for good: a permanent error, or retries ran out."""
+
+
+class AlertChannel(Base):
+    """Where a monitor's alerts go; rows without a monitor are the user's defaults."""
+
+    __tablename__ = "alert_channels"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("chn"))
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    monitor_id: Mapped[str | None] = mapped_column(
+        ForeignKey("monitors.id", ondelete="CASCADE"), index=True, default=None
+    )
+    """None: one of the user's default channels, used by monitors that have none of their own."""
+    kind: Mapped[ChannelKind] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(2048))
+    """An email address, or the Slack / webhook URL."""
+    secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    """Webhooks only: the `whsec_…` signing secret."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AlertMessage(Base):
+    """One message to one channel, carrying one alert or a group of them.
+
+    Alerts of one monitor and kind inside the cooldown share a message (`group_key`); the
+    message is what is sent, retried and signed (its id is the webhook-id).
+    """
+
+    __tablename__ = "alert_messages"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("msg"))
+    channel_id: Mapped[str | None] = mapped_column(
+        ForeignKey("alert_channels.id", ondelete="SET NULL"), index=True, default=None
+    )
+    channel_kind: Mapped[ChannelKind] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(2048))
+    """The channel's address when the message was made (kept if the channel is removed)."""
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    group_key: Mapped[str | None] = mapped_column(String(100), default=None)
+    """`monitor_id:kind` for grouped alerts; None for a re-send, which joins no group."""
+    status: Mapped[MessageStatus] = mapped_column(String(16), default=MessageStatus.OPEN)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    """When it may be sent: now, or the end of the group's cooldown window."""
+    claimed_by: Mapped[str | None] = mapped_column(String(155), default=None)
+    """Id of the send task that owns it; only that task (or its retries) sends it."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    """HTTP status, or SMTP reply code, of the last attempt."""
+    response_excerpt: Mapped[str | None] = mapped_column(Text, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        # At most one open message per channel and group: racing alerts join the same one.
+        Index(
+            "uq_alert_messages_open_group",
+            "channel_id",
+            "group_key",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_alert_messages_group_time", "channel_id", "group_key", "not_before"),
+    )
+
+
+class AlertDelivery(Base):
+    """One alert to one channel: which message carries it (one row per alert and channel)."""
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    channel_id: Mapped[str | None] = mapped_column(
+        ForeignKey("alert_channels.id", ondelete="SET NULL"), default=None
+    )
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("alert_messages.id", ondelete="CASCADE"), index=True
+    )
+    """The latest message sent for it (a re-send points it at a new one)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[AlertMessage] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel_id", name="uq_alert_deliveries_alert_channel"),
+    )

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Celery
-from celery.schedules import crontab  # noqa: F401  (the guide's schedule entries use it)
+from celery.schedules import crontab
 from kombu import Queue
 
 from consultantos.config import Settings, get_settings
@@ -31,6 +31,8 @@ TASK_ROUTES: dict[str, dict[str, Any]] = {
     # high (8): alert delivery
     f"{TASKS}.process_alert_task": {"queue": "high", "priority": 8},
     f"{TASKS}.send_alert_webhook": {"queue": "high", "priority": 8},
+    f"{TASKS}.send_alert_email": {"queue": "high", "priority": 8},
+    f"{TASKS}.send_alert_slack": {"queue": "high", "priority": 8},
     # normal (5): scheduled checks and analysis
     f"{TASKS}.check_monitor_task": {"queue": "normal", "priority": 5},
     f"{TASKS}.check_scheduled_monitors_task": {"queue": "normal", "priority": 5},
@@ -48,6 +50,8 @@ def task_annotations(settings: Settings) -> dict[str, dict[str, Any]]:
         f"{TASKS}.check_monitor_task": {"rate_limit": settings.rate_limit_check_monitor},
         f"{TASKS}.process_alert_task": {"rate_limit": settings.rate_limit_alerts},
         f"{TASKS}.send_alert_webhook": {"rate_limit": settings.rate_limit_alerts},
+        f"{TASKS}.send_alert_email": {"rate_limit": settings.rate_limit_alerts},
+        f"{TASKS}.send_alert_slack": {"rate_limit": settings.rate_limit_alerts},
         f"{TASKS}.run_analysis_task": {"rate_limit": settings.rate_limit_analysis},
     }
 
@@ -58,6 +62,24 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         # A run still queued when the next one is due is pointless: let it expire.
         "options": {"queue": "normal", "priority": 5, "expires": 55},
+    },
+    # Maintenance, on the low queue, at the guide's times (UTC). A run that waited in the queue
+    # until the next one is due expires: aggregation catches up on missed days by itself, and
+    # cleanup and training start over from the data anyway.
+    "aggregate-daily-snapshots": {
+        "task": "consultantos.jobs.tasks.aggregate_snapshots_task",
+        "schedule": crontab(hour=2, minute=0),
+        "options": {"queue": "low", "priority": 2, "expires": 23 * 3600},
+    },
+    "cleanup-old-data": {
+        "task": "consultantos.jobs.tasks.cleanup_old_data_task",
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"queue": "low", "priority": 1, "expires": 23 * 3600},
+    },
+    "train-anomaly-models": {
+        "task": "consultantos.jobs.tasks.train_anomaly_model_task",
+        "schedule": crontab(hour=4, minute=0, day_of_week="sunday"),
+        "options": {"queue": "low", "priority": 3, "expires": 6 * 86400},
     },
 }
 
@@ -94,7 +116,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     """Build the app from settings; `app` below is the one every process uses."""
     settings = settings or get_settings()
     broker.register()
-    celery_app = ConsultantOSCelery("consultantos", include=[TASKS])
+    celery_app = ConsultantOSCelery("consultantos", include=[TASKS], set_as_current=False)
     celery_app.conf.update(
         broker_url=settings.redis_url,
         result_backend=settings.result_backend,
@@ -148,3 +170,8 @@ def create_app(settings: Settings | None = None) -> Celery:
 
 
 app = create_app()
+# The one app every process uses is also Celery's current and default app, so the guide's
+# `AsyncResult("task_id")` without app= finds its result backend; other apps built by
+# create_app (tests, tools) never take that place.
+app.set_current()
+app.set_default()

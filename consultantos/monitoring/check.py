@@ -28,6 +28,7 @@ from consultantos.config import Settings, get_settings
 from consultantos.db import session_scope
 from consultantos.db.models import Alert, MonitorStatus, Snapshot, SourceType, utcnow
 from consultantos.errors import InvalidArguments, SourceUnavailable
+from consultantos.monitoring.anomaly_store import anomaly_changes
 from consultantos.monitoring.compare import Change, Observation, Subject, compare, content_hash
 from consultantos.monitoring.dberrors import database_unavailable_as_transient
 from consultantos.monitoring.extract import extract
@@ -237,6 +238,9 @@ def _store(
         current=current,
         previous=None if previous is None else Observation.of_snapshot(previous),
         baseline=None if baseline is None else Observation.of_snapshot(baseline),
+    )
+    changes += anomaly_changes(
+        session=session, subject=subject, current=current, at=now, baseline=baseline
     )
     changes = _not_yet_alerted(session, monitor_id, changes)
     snapshot = Snapshot(

@@ -6,6 +6,8 @@
         server.stop()     # connections refused from now on
         server.start()    # back, on the same port
 
+GET and POST are answered alike; `server.requests` records each request (POST bodies too).
+
 Handlers run in threads; a delayed reply waits on an event that stop() sets, so no handler
 outlives the server.
 """
@@ -60,6 +62,7 @@ class Seen:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 class LocalServer:
@@ -125,9 +128,11 @@ class LocalServer:
     ) -> None:
         self.stop()
 
-    def _next_reply(self, method: str, path: str, headers: dict[str, str]) -> Reply:
+    def _next_reply(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> Reply:
         with self._lock:
-            self.requests.append(Seen(method=method, path=path, headers=headers))
+            self.requests.append(Seen(method=method, path=path, headers=headers, body=body))
             queue = self._routes.get(path)
             if queue is None:
                 return Reply(status=404, body="no such route", content_type="text/plain")
@@ -145,8 +150,16 @@ class _Server(ThreadingHTTPServer):
 def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            self._answer("GET", b"")
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self._answer("POST", self.rfile.read(length) if length else b"")
+
+        def _answer(self, method: str, body: bytes) -> None:
             path = self.path.split("?", 1)[0]
-            reply = server._next_reply("GET", path, {k.lower(): v for k, v in self.headers.items()})
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            reply = server._next_reply(method, path, headers, body)
             if reply.delay and server._stopping.wait(reply.delay):
                 return
             self.send_response(reply.status)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import consultantos.db.analysis_models  # noqa: F401  (its tables belong to the metadata)
 from consultantos.db import create_db_engine
 from consultantos.db.models import Base
 
