@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from abc import abstractmethod
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -76,8 +77,9 @@ class _Spec(BaseModel):
         return value
 
     @property
+    @abstractmethod
     def target(self) -> str:
-        raise NotImplementedError
+        """Where this channel's messages go: an address or a URL."""
 
 
 class _UrlSpec(_Spec):
