@@ -28,6 +28,7 @@ from consultantos.alerts.channel_config import channels_for
 from consultantos.alerts.outbox import QueuedMessage, queued, refresh_alert_statuses
 from consultantos.config import get_settings
 from consultantos.db import session_scope
+from consultantos.db.errors import database_unavailable_as_transient
 from consultantos.db.models import (
     Alert,
     AlertChannel,
@@ -38,7 +39,6 @@ from consultantos.db.models import (
     utcnow,
 )
 from consultantos.errors import InvalidArguments, NotFound
-from consultantos.monitoring.dberrors import database_unavailable_as_transient
 
 _ATTEMPTS = 5
 _IN_FLIGHT = (MessageStatus.SENDING, MessageStatus.RETRYING)

@@ -22,9 +22,9 @@ from consultantos.alerts.content import Outgoing
 from consultantos.alerts.outbox import carried_alerts, outgoing, refresh_alert_statuses
 from consultantos.config import Settings, get_settings
 from consultantos.db import session_scope
+from consultantos.db.errors import database_unavailable_as_transient
 from consultantos.db.models import AlertChannel, AlertMessage, ChannelKind, MessageStatus, utcnow
 from consultantos.errors import InvalidArguments, NotFound, TransientError
-from consultantos.monitoring.dberrors import database_unavailable_as_transient
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from consultantos.analysis.render import render_html
 from consultantos.analysis.request import AnalysisRequest, validate_analysis
 from consultantos.db import session_scope
 from consultantos.db.analysis_models import AnalysisReport, AnalysisStatus
+from consultantos.db.errors import database_unavailable_as_transient
 from consultantos.db.models import new_id, utcnow
 from consultantos.errors import NotFound, PermanentError
-from consultantos.monitoring.dberrors import database_unavailable_as_transient
 
 log = logging.getLogger(__name__)
 

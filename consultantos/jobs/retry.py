@@ -17,12 +17,12 @@ from typing import Any
 
 import httpx
 import redis
-import sqlalchemy.exc
 from billiard.einfo import ExceptionInfo
 from celery import Task
 from celery.exceptions import Ignore, Reject, Retry, SoftTimeLimitExceeded
 
 from consultantos.config import Settings, get_settings
+from consultantos.db.errors import LOST_CONNECTION
 from consultantos.errors import PermanentError, PoisonMessage, TransientError
 from consultantos.jobs import dead_letter
 from consultantos.jobs.redis_client import get_redis
@@ -35,10 +35,7 @@ _TRANSIENT_LIBRARY_ERRORS: tuple[type[BaseException], ...] = (
     SoftTimeLimitExceeded,
     redis.ConnectionError,
     redis.TimeoutError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.DisconnectionError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
+    *LOST_CONNECTION,
     httpx.TransportError,
 )
 

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from consultantos.config import Settings, get_settings
 from consultantos.db import session_scope
 from consultantos.db.analysis_models import SnapshotRollup
+from consultantos.db.errors import database_unavailable_as_transient
 from consultantos.db.models import Alert, Snapshot, utcnow
 from consultantos.errors import InvalidArguments
 from consultantos.maintenance.rollup import DayFigures, SnapshotRow, day_figures
-from consultantos.monitoring.dberrors import database_unavailable_as_transient
 
 log = logging.getLogger(__name__)
 

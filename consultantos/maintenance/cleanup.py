@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, aliased
 
 from consultantos.config import Settings, get_settings
 from consultantos.db import session_scope
+from consultantos.db.errors import database_unavailable_as_transient
 from consultantos.db.models import (
     Alert,
     AlertDelivery,
@@ -42,7 +43,6 @@ from consultantos.db.models import (
 )
 from consultantos.errors import InvalidArguments
 from consultantos.jobs.queues import QUEUES
-from consultantos.monitoring.dberrors import database_unavailable_as_transient
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from consultantos.config import Settings, get_settings
 from consultantos.db import session_scope
 from consultantos.db.analysis_models import AnomalyModel
+from consultantos.db.errors import database_unavailable_as_transient
 from consultantos.db.models import AlertKind, Monitor, MonitorStatus, Snapshot, new_id, utcnow
 from consultantos.maintenance.rollup import as_number
 from consultantos.monitoring.anomaly import (
@@ -32,7 +33,6 @@ from consultantos.monitoring.anomaly import (
     new_anomalies,
 )
 from consultantos.monitoring.compare import Change, Observation, Subject
-from consultantos.monitoring.dberrors import database_unavailable_as_transient
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from consultantos.config import Settings, get_settings
 from consultantos.db import session_scope
+from consultantos.db.errors import database_unavailable_as_transient
 from consultantos.db.models import Alert, MonitorStatus, Snapshot, SourceType, utcnow
 from consultantos.errors import InvalidArguments, SourceUnavailable
 from consultantos.monitoring.anomaly_store import anomaly_changes
 from consultantos.monitoring.compare import Change, Observation, Subject, compare, content_hash
-from consultantos.monitoring.dberrors import database_unavailable_as_transient
 from consultantos.monitoring.extract import extract
 from consultantos.monitoring.fetch import FetchResult, fetch
 from consultantos.monitoring.lease import release_lease, release_lease_quietly, take_lease

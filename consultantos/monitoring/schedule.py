@@ -18,9 +18,9 @@ from sqlalchemy import bindparam, select, text, update
 
 from consultantos.config import get_settings
 from consultantos.db import session_scope
+from consultantos.db.errors import database_unavailable_as_transient
 from consultantos.db.models import Monitor, MonitorStatus, utcnow
 from consultantos.errors import InvalidArguments
-from consultantos.monitoring.dberrors import database_unavailable_as_transient
 
 
 def claim_due_monitors(
