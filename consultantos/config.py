@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     """Port of the API."""
     flower_port: int = 5555
     """Port of Flower (`consultantos up`)."""
+    metrics_port: int = Field(default=9808, ge=1, le=65535)
+    """Port of the Prometheus exporter (`consultantos metrics`): /metrics and /health."""
     public_base_url: str = "http://127.0.0.1:8000"
     """Base URL used in links sent to users (alert links)."""
 

@@ -5,6 +5,7 @@
     consultantos db upgrade|current       schema migrations
     consultantos monitors add|ls|check    monitors without the API
     consultantos dlq ls|show|requeue|purge
+    consultantos metrics                  the Prometheus exporter (/metrics, /health)
 
 Every command reads the same settings as the workers (REDIS_URL, DATABASE_URL, DATA_DIR...);
 errors an operator can act on are one `error:` line on stderr and a non-zero exit code
@@ -17,6 +18,7 @@ import typer
 
 from consultantos.cli.db_commands import db_app
 from consultantos.cli.dlq_commands import dlq_app
+from consultantos.cli.metrics_command import metrics
 from consultantos.cli.monitor_commands import monitors_app
 from consultantos.cli.up_command import UP_HELP, redis_server, up
 
@@ -33,6 +35,7 @@ app.command("redis")(redis_server)
 app.add_typer(db_app, name="db")
 app.add_typer(monitors_app, name="monitors")
 app.add_typer(dlq_app, name="dlq")
+app.command("metrics")(metrics)
 
 
 def main() -> None:
