@@ -111,3 +111,13 @@ def database(settings_env: pytest.MonkeyPatch, database_url: str) -> Iterator[st
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(delete(table))
     db.dispose_engines()
+
+
+@pytest.fixture(autouse=True)
+def _our_app_stays_current() -> Iterator[None]:
+    """A test that builds another Celery app must not leave it as the current app: the guide's
+    `AsyncResult("task_id")` (no app=) in later tests would find no result backend."""
+    yield
+    from consultantos.jobs.celery_app import app
+
+    app.set_current()

@@ -173,7 +173,7 @@ def test_exporter_end_to_end(settings_env: Any, redis_client: redis.Redis, tmp_p
 def test_health_fails_when_redis_is_unreachable() -> None:
     down = f"redis://127.0.0.1:{free_port()}/0"
     client = redis.Redis.from_url(down, socket_connect_timeout=1)
-    broker = Celery("down", broker=down)
+    broker = Celery("down", broker=down, set_as_current=False)  # never the current app
     try:
         exporter = Exporter(
             broker, sizes=DeadLetterQueues(client=client, app=app).get_all_dead_letter_queues
