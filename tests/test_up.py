@@ -131,25 +131,27 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], tmp_path: Path) -> Non
 
 
 def test_up_runs_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    api, flower, redis_port = free_port(), free_port(), free_port()
+    api, flower, metrics, redis_port = free_port(), free_port(), free_port(), free_port()
     args = ["--redis", "embedded", "--redis-port", str(redis_port), "--api-port", str(api)]
-    args += ["--flower-port", str(flower), "--concurrency", "1"]
+    args += ["--flower-port", str(flower), "--metrics-port", str(metrics), "--concurrency", "1"]
     with consultantos_up(tmp_path, *args) as up:
         wait_healthy(f"http://127.0.0.1:{api}/health", up.proc, tmp_path)
         wait_healthy(f"http://127.0.0.1:{flower}/healthcheck", up.proc, tmp_path)
+        wait_healthy(f"http://127.0.0.1:{metrics}/health", up.proc, tmp_path)
         wait_for(lambda: said(tmp_path, "worker is ready"), timeout=60)
         assert ping(f"redis://127.0.0.1:{redis_port}/0") is None
 
         text = output(tmp_path)
         assert f"API       http://127.0.0.1:{api}  (docs http://127.0.0.1:{api}/docs" in text
         assert f"Flower    http://127.0.0.1:{flower}" in text
+        assert f"Metrics   http://127.0.0.1:{metrics}/metrics" in text
         assert f"Redis     redis://127.0.0.1:{redis_port}/0  (embedded" in text
         assert f"Database  sqlite:///{tmp_path / 'data' / 'consultantos.db'}" in text
         assert "ready: API answers" in text and "[worker]" in text and "[beat]" in text
 
         children = up.children()
         direct = [pid for pid in children if _ppid(pid) == up.pid]
-        assert len(direct) == 5  # redis, api, worker, beat, flower
+        assert len(direct) == 6  # redis, api, worker, beat, flower, metrics
         assert all(os.getpgid(pid) == pid for pid in direct)  # each in its own group
 
         os.kill(up.pid, signal.SIGTERM)
@@ -169,7 +171,9 @@ def test_up_runs_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
 def test_up_stops_everything_when_one_process_dies(tmp_path: Path) -> None:
     api, redis_port = free_port(), free_port()
     args = ["--redis", "embedded", "--redis-port", str(redis_port), "--api-port", str(api)]
-    with consultantos_up(tmp_path, *args, "--no-flower", "--concurrency", "1") as up:
+    with consultantos_up(
+        tmp_path, *args, "--no-flower", "--no-metrics", "--concurrency", "1"
+    ) as up:
         wait_healthy(f"http://127.0.0.1:{api}/health", up.proc, tmp_path)
         wait_for(lambda: said(tmp_path, "beat is ready"), timeout=60)
         children = up.children()
@@ -186,7 +190,9 @@ def test_up_refuses_a_busy_port_before_starting_anything(tmp_path: Path) -> None
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         busy = sock.getsockname()[1]
-        with consultantos_up(tmp_path, "--api-port", str(busy), "--no-flower") as up:
+        with consultantos_up(
+            tmp_path, "--api-port", str(busy), "--no-flower", "--no-metrics"
+        ) as up:
             assert up.proc.wait(30) == 1
     assert f"error: API port 127.0.0.1:{busy} is in use" in output(tmp_path)
     assert not (tmp_path / "data" / "consultantos.db").exists()

@@ -25,13 +25,14 @@ class LogLevel(enum.StrEnum):
 UP_HELP = "\n\n".join(
     (
         "Run the whole stack on this machine, in the foreground: migrations, Redis, the API, "
-        "one worker on all four queues, Beat and Flower.",
+        "one worker on all four queues, Beat, Flower and the Prometheus exporter.",
         "Redis (--redis): auto uses REDIS_URL when it is set, else a Redis answering on "
         "127.0.0.1:6379, else starts the embedded server (its data kept in DATA_DIR/redis across "
         "restarts); embedded always starts it; external requires REDIS_URL (default "
         "redis://localhost:6379/0) to answer.",
         "Output: every process's lines are shown here as they come, prefixed with its name "
-        "(\\[api], \\[worker], \\[beat], \\[flower], \\[redis]; \\[up] is this command). Each "
+        "(\\[api], \\[worker], \\[beat], \\[flower], \\[metrics], \\[redis]; \\[up] is this "
+        "command). Each "
         "process's output is also written to DATA_DIR/logs/NAME.log (the previous run's to "
         "NAME.log.1), for grep and for reading after a crash.",
         "Stopping: Ctrl-C or SIGTERM stops every process (SIGTERM, up to --stop-timeout seconds "
@@ -50,6 +51,12 @@ def up(
     flower: bool = typer.Option(True, "--flower/--no-flower", help="Start Flower."),
     api_port: int | None = typer.Option(None, help="API port. Default: API_PORT or 8000."),
     flower_port: int | None = typer.Option(None, help="Flower port. Default: FLOWER_PORT or 5555."),
+    metrics: bool = typer.Option(
+        True, "--metrics/--no-metrics", help="Start the Prometheus exporter."
+    ),
+    metrics_port: int | None = typer.Option(
+        None, help="Exporter port. Default: METRICS_PORT or 9808."
+    ),
     concurrency: int | None = typer.Option(
         None, min=1, max=256, help="Worker processes. Default: CONCURRENCY or 4."
     ),
@@ -66,7 +73,12 @@ def up(
     data_dir.mkdir(parents=True, exist_ok=True)
     api_port = api_port or settings.api_port
     flower_port = (flower_port or settings.flower_port) if flower else None
-    ports = [("API", settings.api_host, api_port), ("Flower", "127.0.0.1", flower_port)]
+    metrics_port = (metrics_port or settings.metrics_port) if metrics else None
+    ports = [
+        ("API", settings.api_host, api_port),
+        ("Flower", "127.0.0.1", flower_port),
+        ("Metrics", "127.0.0.1", metrics_port),
+    ]
     for what, host, port in ports:
         if port and not port_is_free(port, host):
             fail(f"{what} port {host}:{port} is in use (another `consultantos up`?); pick another")
@@ -81,6 +93,7 @@ def up(
         api_host=settings.api_host,
         api_port=api_port,
         flower_port=flower_port,
+        metrics_port=metrics_port,
         concurrency=concurrency or settings.concurrency,
         log_level=str(log_level or settings.log_level),
     )

@@ -28,6 +28,7 @@ class Plan:
     api_host: str
     api_port: int
     flower_port: int | None
+    metrics_port: int | None
     concurrency: int
     log_level: str
 
@@ -67,11 +68,14 @@ def child_env(plan: Plan) -> dict[str, str]:
     )
     if plan.flower_port:
         env["FLOWER_PORT"] = str(plan.flower_port)
+    if plan.metrics_port:
+        env["METRICS_PORT"] = str(plan.metrics_port)
     return env
 
 
 def service_specs(plan: Plan) -> list[ChildSpec]:
-    """API, one worker on all four queues, Beat and (unless disabled) Flower."""
+    """API, one worker on all four queues, Beat and (unless disabled) Flower and the
+    Prometheus exporter."""
     env = child_env(plan)
     python = sys.executable
     celery = [*celery_command(python), "-A", CELERY_APP]
@@ -106,6 +110,24 @@ def service_specs(plan: Plan) -> list[ChildSpec]:
                 ready_text="Visit me at",
             )
         )
+    if plan.metrics_port:
+        specs.append(
+            ChildSpec(
+                "metrics",
+                [
+                    python,
+                    "-m",
+                    "consultantos.cli",
+                    "metrics",
+                    "--port",
+                    str(plan.metrics_port),
+                    "--host",
+                    "127.0.0.1",
+                ],
+                env,
+                ready_text="metrics: http://",
+            )
+        )
     return specs
 
 
@@ -119,6 +141,10 @@ def summary(plan: Plan, names: list[str]) -> list[str]:
     rows = [
         ("API", f"{plan.api_url}  (docs {plan.api_url}/docs, health {plan.api_url}/health)"),
         ("Flower", f"http://127.0.0.1:{plan.flower_port}" if plan.flower_port else "not started"),
+        (
+            "Metrics",
+            f"http://127.0.0.1:{plan.metrics_port}/metrics" if plan.metrics_port else "not started",
+        ),
         ("Worker", f"queues {','.join(QUEUES)}, concurrency {plan.concurrency}"),
         ("Beat", f"schedule {plan.data_dir / 'celerybeat-schedule'}"),
         ("Redis", redis),
